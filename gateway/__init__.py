@@ -1,0 +1,6 @@
+"""A self-hostable gateway that publishes to social platforms through plugins."""
+
+from gateway.hookspecs import hookimpl
+
+__all__ = ["hookimpl", "__version__"]
+__version__ = "0.1.0"
