@@ -2,5 +2,5 @@
 
 from gateway.hookspecs import hookimpl
 
-__all__ = ["hookimpl", "__version__"]
+__all__ = ["__version__", "hookimpl"]
 __version__ = "0.1.0"
