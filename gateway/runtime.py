@@ -85,6 +85,22 @@ class Runtime:
         await self.redis.aclose()
         await db.close_db()
 
+    @property
+    def scheduler_channel(self) -> str:
+        return f"{self.settings.namespace}:scheduler:wake"
+
+    async def wake_scheduler(self) -> None:
+        """Tell sleeping schedulers that the next due time may have changed.
+
+        Called after a post is scheduled, rescheduled or cancelled. Best effort:
+        a scheduler also wakes at its longest sleep, so a lost message costs
+        latency, never a post.
+        """
+        try:
+            await self.redis.publish(self.scheduler_channel, "wake")
+        except RedisError as exc:
+            log.warning("could not wake the scheduler (Redis: %s); it will notice on its next tick", exc)
+
     async def enqueue_publish(self, post_id: uuid.UUID | str, *, scheduled: float = 0) -> bool:
         """Queue PUBLISH_POST for a post, keyed by its id: at most one queued job per post.
 
