@@ -8,12 +8,14 @@ initialises Tortoise itself with the global fallback on.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 APP = "models"
+T = TypeVar("T")
 
 
 def tortoise_config(database_url: str, *, pool_max: int = 10) -> dict[str, Any]:
@@ -49,22 +51,34 @@ def connection() -> Any:
     return connections.get("default")
 
 
-async def pending_migrations(database_url: str) -> list[str]:
-    """Migration files not applied yet (empty when the schema is current)."""
+async def _with_aerich(database_url: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(command)`` with an aerich Command on its own fresh connection.
+
+    aerich only initialises Tortoise when it believes nobody has, and a closed
+    earlier context still counts; so the connection is opened here, explicitly.
+    """
     from aerich import Command
 
-    async with Command(tortoise_config(database_url), app=APP, location=str(MIGRATIONS)) as command:
+    config = tortoise_config(database_url, pool_max=2)
+    await Tortoise.init(config=config)
+    try:
+        command = Command(config, app=APP, location=str(MIGRATIONS))
         await command.init()
-        return await command.heads()
+        return await work(command)
+    finally:
+        await Tortoise.close_connections()
+
+
+async def pending_migrations(database_url: str) -> list[str]:
+    """Migration files not applied yet (empty when the schema is current)."""
+    heads: list[str] = await _with_aerich(database_url, lambda command: command.heads())
+    return heads
 
 
 async def migrate(database_url: str) -> list[str]:
     """Apply every pending migration; returns the ones applied. Idempotent."""
-    from aerich import Command
-
-    async with Command(tortoise_config(database_url), app=APP, location=str(MIGRATIONS)) as command:
-        await command.init()
-        return await command.upgrade(run_in_transaction=True)
+    applied: list[str] = await _with_aerich(database_url, lambda command: command.upgrade(run_in_transaction=True))
+    return applied
 
 
 def migration_files() -> list[str]:

@@ -53,10 +53,16 @@ def create_plugin_manager(
             )
         for name in wanted:
             if pm.get_plugin(name) is None:
-                pm.register(available[name].load(), name=name)
-    for plugin in extra:
-        pm.register(plugin)
-    pm.check_pending()
+                try:
+                    pm.register(available[name].load(), name=name)
+                except pluggy.PluginValidationError as exc:
+                    raise ConfigError(f"plugin {name!r} does not fit the hook specs: {exc}") from None
+    try:
+        for plugin in extra:
+            pm.register(plugin)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise ConfigError(f"a plugin does not fit the hook specs: {exc}") from None
     return pm
 
 

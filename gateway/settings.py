@@ -55,7 +55,7 @@ def parse_keys(value: str, variable: str = PREFIX + "ENCRYPTION_KEYS") -> tuple[
                 variable, "each key must look like ID:BASE64 with an ID of letters, digits, _ or -"
             )
         try:
-            secret = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            secret = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise SettingsError(variable, f"key {key_id!r} is not valid base64") from None
         if len(secret) != 32:
