@@ -132,6 +132,17 @@ async def check_database(url: str) -> None:
     await conn.close()
 
 
+async def preflight(settings: Settings) -> None:
+    """Check every setting and service a process needs, before it starts serving."""
+    settings.require_keys()
+    await check_database(settings.require_database())
+    client = redis_client(settings.require_redis(), max_connections=1)
+    try:
+        await _check_redis(client, settings.require_redis())
+    finally:
+        await client.aclose()
+
+
 async def _check_redis(redis: Redis, url: str) -> None:
     try:
         await asyncio.wait_for(redis.ping(), CONNECT_TIMEOUT + 1)

@@ -13,6 +13,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from gateway.app import create_app
+from gateway.runtime import preflight
 from gateway.settings import Settings
 
 # the path without its query string: OAuth callbacks carry tokens there
@@ -30,6 +31,7 @@ def hypercorn_config(host: str, port: int, *, access_log: bool = True) -> Config
 
 
 async def serve_gateway(settings: Settings, host: str, port: int) -> None:
+    await preflight(settings)  # a wrong URL stops here with one line, not inside Hypercorn's startup
     app = create_app(settings)
     stop = asyncio.Event()
     app.extensions["gateway.shutdown"] = stop

@@ -92,6 +92,7 @@ class Settings:
     job_timeout: int = 120
     oauth_state_ttl: int = 600
     max_lateness: int | None = None
+    scheduler_batch: int = 500
     expiry_warning_days: int = 7
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
@@ -115,6 +116,7 @@ class Settings:
             job_timeout=reader.integer("JOB_TIMEOUT", cls.job_timeout, minimum=5),
             oauth_state_ttl=reader.integer("OAUTH_STATE_TTL", cls.oauth_state_ttl, minimum=30),
             max_lateness=reader.optional_int("MAX_LATENESS", minimum=1),
+            scheduler_batch=reader.integer("SCHEDULER_BATCH", cls.scheduler_batch, minimum=1, maximum=10_000),
             expiry_warning_days=reader.integer("EXPIRY_WARNING_DAYS", cls.expiry_warning_days, minimum=0),
             sections=_sections(env, reader.consumed),
         )

@@ -50,8 +50,8 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # request lines of these clients carry OAuth tokens in query strings
-    for noisy in ("httpx", "httpcore", "hpack"):
+    # request lines of the HTTP clients carry OAuth tokens in query strings; the ORM is chatty
+    for noisy in ("httpx", "httpcore", "hpack", "tortoise", "aerich", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
