@@ -7,8 +7,8 @@ initialises Tortoise itself with the global fallback on.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index, PartialIndex
@@ -139,14 +140,14 @@ class Post(Model):
     integration_id: uuid.UUID
     group_id = fields.UUIDField(default=uuid.uuid4)
     text = fields.TextField()
-    thread = fields.JSONField(default=list)
-    options = fields.JSONField(default=dict)
+    thread: fields.Field[list[str]] = fields.JSONField(default=list)
+    options: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     scheduled_for = fields.DatetimeField(null=True)
     time_zone = fields.CharField(max_length=64, null=True)  # the IANA zone the client gave
     status = fields.CharEnumField(PostStatus, max_length=16)
     external_id = fields.CharField(max_length=255, null=True)
     external_url = fields.CharField(max_length=1000, null=True)
-    part_ids = fields.JSONField(default=list)  # ids of the parts already out, head first
+    part_ids: fields.Field[list[str]] = fields.JSONField(default=list)  # ids of the parts already out, head first
     error_code = fields.CharField(max_length=64, null=True)
     error_message = fields.TextField(null=True)
     idempotency_key = fields.CharField(max_length=255, null=True)
@@ -207,7 +208,7 @@ class Event(Model):
     type = fields.CharField(max_length=64)
     post_id = fields.UUIDField(null=True)
     integration_id = fields.UUIDField(null=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pluggy
@@ -93,7 +93,8 @@ class PluginHost:
         self.platforms: dict[str, PlatformInfo] = {}
         self._owners: dict[str, str] = {}
         for impl in pm.hook.gateway_platforms.get_hookimpls():
-            for info in impl.function() or ():
+            infos = cast(list[PlatformInfo], impl.function() or [])
+            for info in infos:
                 if info.name in self.platforms:
                     raise ConfigError(
                         f"platform {info.name!r} is provided by both {self._owners[info.name]!r}"

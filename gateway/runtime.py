@@ -75,7 +75,7 @@ class Runtime:
             await queue_redis.aclose()
             await db.close_db()
             raise
-        queue = RedisQueue(queue_redis, name=settings.namespace)  # type: ignore[arg-type]
+        queue = RedisQueue(queue_redis, name=settings.namespace)
         http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False)
         return cls(settings, plugins, vault, redis, queue, EventBus(redis, settings.namespace), http)
 

@@ -38,4 +38,4 @@ async def serve_gateway(settings: Settings, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(app, hypercorn_config(host, port), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await serve(app, hypercorn_config(host, port), shutdown_trigger=stop.wait)

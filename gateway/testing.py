@@ -32,7 +32,7 @@ async def serve_asgi(app: Any, *, port: int | None = None) -> AsyncIterator[str]
     config.errorlog = None
     config.graceful_timeout = 1
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     try:
         await _wait_for_port(port, task)
         yield f"http://127.0.0.1:{port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, g, redirect, request, session
+from werkzeug.wrappers.response import Response as BaseResponse
 
 from gateway import connections
 from gateway.api import pages
@@ -23,7 +24,7 @@ callback_blueprint = Blueprint("connect_callback", __name__, url_prefix="/api/au
 
 
 @api_blueprint.get("/<platform>")
-async def start(platform: str) -> Response | dict[str, Any]:
+async def start(platform: str) -> BaseResponse | dict[str, Any]:
     """Begin connecting: JSON with the authorize URL for programs, a redirect for the dashboard."""
     source = Source.DASHBOARD if g.via == "dashboard" else Source.API
     started = await connections.start(runtime(), scope().workspace_id, platform, source)
@@ -34,7 +35,7 @@ async def start(platform: str) -> Response | dict[str, Any]:
 
 
 @callback_blueprint.get("/<platform>/callback")
-async def callback(platform: str) -> Response | tuple[str, int]:
+async def callback(platform: str) -> Response | BaseResponse | tuple[str, int]:
     rt = runtime()
     rt.plugins.info(platform)  # an unknown platform is a 404
     try:
@@ -54,7 +55,7 @@ async def callback(platform: str) -> Response | tuple[str, int]:
     return redirect("/dashboard")
 
 
-def _failure(exc: GatewayError) -> Response | tuple[str, int]:
+def _failure(exc: GatewayError) -> Response | BaseResponse | tuple[str, int]:
     status = exc.status if exc.status < 500 else 502
     if wants_json():
         return error_response(status, exc.code, exc.message)
