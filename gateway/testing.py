@@ -54,3 +54,31 @@ async def _wait_for_port(port: int, task: asyncio.Task[Any]) -> None:
         await writer.wait_closed()
         return
     raise RuntimeError(f"nothing is listening on 127.0.0.1:{port}")
+
+
+class AppSlot:
+    """An ASGI app that forwards to whichever app is in the slot right now.
+
+    Serve the slot once (one port for a whole test session) and put a fresh
+    fake in it for each test: fresh state without a new server per test. It
+    answers the server's lifespan messages itself; with nothing in the slot,
+    requests get a 503.
+    """
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if self.app is None:
+            await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"no fake platform in this slot"})
+            return
+        await self.app(scope, receive, send)

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from gateway import db
 from gateway.app import create_app
+from gateway.plugins import PluginHost
 from gateway.settings import Settings, generate_key_spec
+from gateway.testing import AppSlot, serve_asgi
+from gateway_linkedin.fake import FakeLinkedIn, create_fake_linkedin
+from gateway_twitter.fake import FakeX, create_fake_x
 
 ADMIN_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -78,10 +85,18 @@ def namespace() -> Iterator[str]:
     asyncio.run(clean())
 
 
+@pytest.fixture(scope="session")
+async def fake_servers() -> AsyncIterator[dict[str, tuple[AppSlot, str]]]:
+    """One loopback server per platform for the session; each test puts a fresh fake in."""
+    slots = {"twitter": AppSlot(), "linkedin": AppSlot()}
+    async with serve_asgi(slots["twitter"]) as x_url, serve_asgi(slots["linkedin"]) as li_url:
+        yield {"twitter": (slots["twitter"], x_url), "linkedin": (slots["linkedin"], li_url)}
+
+
 @pytest.fixture
-def base_env(database_url: str, namespace: str) -> dict[str, str]:
-    """The environment a gateway process of this session gets."""
-    return {
+def base_env(database_url: str, namespace: str, fake_servers: dict[str, tuple[AppSlot, str]]) -> dict[str, str]:
+    """The environment a gateway process of this session gets: the plugins point at the fakes."""
+    env = {
         "GATEWAY_DATABASE_URL": database_url,
         "GATEWAY_REDIS_URL": REDIS_URL,
         "GATEWAY_ENCRYPTION_KEYS": KEY_SPEC,
@@ -89,6 +104,34 @@ def base_env(database_url: str, namespace: str) -> dict[str, str]:
         "GATEWAY_PLUGINS": "twitter,linkedin",
         "GATEWAY_PUBLIC_URL": "http://gateway.test",
     }
+    host = PluginHost.from_settings(Settings.from_env(env))
+    for box in host.sandboxes():
+        env.update(box.settings_for(fake_servers[box.platform][1]))
+    return env
+
+
+@pytest.fixture
+def fake_x(fake_servers: dict[str, tuple[AppSlot, str]]) -> Iterator[FakeX]:
+    """A fresh fake X behind the session's X server; ``.url`` is its base URL."""
+    slot, url = fake_servers["twitter"]
+    fake = create_fake_x()
+    fake.url = url  # type: ignore[attr-defined]
+    slot.app = fake.app
+    yield fake
+    fake.faults.clear()
+    slot.app = None
+
+
+@pytest.fixture
+def fake_linkedin(fake_servers: dict[str, tuple[AppSlot, str]]) -> Iterator[FakeLinkedIn]:
+    """A fresh fake LinkedIn behind the session's LinkedIn server; ``.url`` is its base URL."""
+    slot, url = fake_servers["linkedin"]
+    fake = create_fake_linkedin()
+    fake.url = url  # type: ignore[attr-defined]
+    slot.app = fake.app
+    yield fake
+    fake.faults.clear()
+    slot.app = None
 
 
 @pytest.fixture
@@ -160,3 +203,60 @@ async def tenant(app: Any) -> Tenant:
 @pytest.fixture
 async def other_tenant(app: Any) -> Tenant:
     return await make_tenant("globex")
+
+
+async def connect_twitter(client: Any, tenant: Tenant, fake: FakeX, *, user: str | None = None) -> Any:
+    """Connect an X account through the real flow: gateway -> fake X's page -> callback."""
+    response = await client.get("/api/auth/twitter", headers=tenant.headers)
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    authorize_url = (await response.get_json())["authorizeUrl"]
+    token = parse_qs(urlsplit(authorize_url).query)["oauth_token"][0]
+    async with httpx.AsyncClient() as http:
+        page = await http.get(authorize_url)
+        assert page.status_code == 200, page.text
+        form = {"oauth_token": token, "action": "authorize"}
+        if user:
+            form["user"] = user
+        decision = await http.post(f"{fake.url}/oauth/authorize", data=form)  # type: ignore[attr-defined]
+    return await follow_callback(client, decision)
+
+
+async def connect_linkedin(client: Any, tenant: Tenant, fake: FakeLinkedIn, *, member: str | None = None) -> Any:
+    """Connect a LinkedIn member through the real flow: gateway -> consent page -> callback."""
+    response = await client.get("/api/auth/linkedin", headers=tenant.headers)
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    authorize_url = (await response.get_json())["authorizeUrl"]
+    async with httpx.AsyncClient() as http:
+        page = await http.get(authorize_url)
+        assert page.status_code == 200, page.text
+        request_id = re.search(r"name='request_id' value='([^']+)'", page.text)
+        assert request_id, page.text
+        form = {"request_id": request_id.group(1), "action": "allow"}
+        if member:
+            form["member"] = member
+        decision = await http.post(f"{fake.url}/oauth/v2/authorization/decision", data=form)  # type: ignore[attr-defined]
+    return await follow_callback(client, decision)
+
+
+async def follow_callback(client: Any, decision: httpx.Response) -> Any:
+    """Take the platform's redirect back to the gateway, as the browser would."""
+    from gateway.models import Integration
+
+    assert decision.status_code in (302, 303), decision.text
+    location = urlsplit(decision.headers["location"])
+    callback = await client.get(f"{location.path}?{location.query}")
+    assert callback.status_code == 302, await callback.get_data(as_text=True)
+    assert callback.headers["location"] == "/dashboard"
+    return await Integration.all().order_by("-updated_at").first()
+
+
+@pytest.fixture
+async def twitter_account(client: Any, tenant: Tenant, fake_x: FakeX) -> Any:
+    """An X account of ``tenant``, connected through the real OAuth 1.0a flow."""
+    return await connect_twitter(client, tenant, fake_x)
+
+
+@pytest.fixture
+async def linkedin_account(client: Any, tenant: Tenant, fake_linkedin: FakeLinkedIn) -> Any:
+    """A LinkedIn member of ``tenant``, connected through the real OAuth 2.0 flow."""
+    return await connect_linkedin(client, tenant, fake_linkedin)

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 
 from gateway.models import ApiKey, Integration
-
 from tests.conftest import Tenant
 
 
@@ -81,5 +80,6 @@ async def test_platforms_lists_configuration_state(client, tenant: Tenant):
     body = await response.get_json()
     names = {p["name"]: p for p in body["platforms"]}
     assert set(names) == {"twitter", "linkedin"}
-    assert names["twitter"]["configured"] is False
-    assert "GATEWAY_TWITTER_CONSUMER_KEY" in names["twitter"]["missingSettings"]
+    assert names["twitter"]["configured"] is True  # the session points it at the fake X
+    assert names["twitter"]["missingSettings"] == []
+    assert names["twitter"]["maxLength"] == 280 and names["linkedin"]["maxLength"] == 3000
