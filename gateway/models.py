@@ -154,6 +154,7 @@ class Post(Model):
     request_hash = fields.CharField(max_length=64, null=True)
     source = fields.CharEnumField(Source, max_length=16, default=Source.API)
     retry_at = fields.DatetimeField(null=True)  # when a retry is due, while PUBLISHING
+    failures = fields.IntField(default=0)  # consecutive retryable failures of this publish: drives the backoff
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     published_at = fields.DatetimeField(null=True)

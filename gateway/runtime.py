@@ -113,7 +113,7 @@ class Runtime:
             post_id=str(post_id),
             timeout=self.settings.job_timeout,
             heartbeat=max(5, self.settings.job_timeout // 4),
-            retries=1,
+            retries=3,  # a job SAQ sweeps off a dead worker is queued again at once (the job is idempotent)
             scheduled=int(scheduled),
         )
         return job is not None

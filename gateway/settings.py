@@ -90,6 +90,7 @@ class Settings:
     namespace: str = "gateway"
     worker_concurrency: int = 10
     job_timeout: int = 120
+    retry_delay_ms: int = 10_000  # first delay of the worker's backoff after a transient error
     oauth_state_ttl: int = 600
     max_lateness: int | None = None
     scheduler_batch: int = 500
@@ -114,6 +115,7 @@ class Settings:
             namespace=reader.text("NAMESPACE") or cls.namespace,
             worker_concurrency=reader.integer("WORKER_CONCURRENCY", cls.worker_concurrency, minimum=1),
             job_timeout=reader.integer("JOB_TIMEOUT", cls.job_timeout, minimum=5),
+            retry_delay_ms=reader.integer("RETRY_DELAY_MS", cls.retry_delay_ms, minimum=0),
             oauth_state_ttl=reader.integer("OAUTH_STATE_TTL", cls.oauth_state_ttl, minimum=30),
             max_lateness=reader.optional_int("MAX_LATENESS", minimum=1),
             scheduler_batch=reader.integer("SCHEDULER_BATCH", cls.scheduler_batch, minimum=1, maximum=10_000),

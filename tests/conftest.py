@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 import pytest
+from gateway_linkedin.fake import FakeLinkedIn, create_fake_linkedin
+from gateway_twitter.fake import FakeX, create_fake_x
 from redis.asyncio import Redis
 
 from gateway import db
@@ -28,8 +30,6 @@ from gateway.app import create_app
 from gateway.plugins import PluginHost
 from gateway.settings import Settings, generate_key_spec
 from gateway.testing import AppSlot, serve_asgi
-from gateway_linkedin.fake import FakeLinkedIn, create_fake_linkedin
-from gateway_twitter.fake import FakeX, create_fake_x
 
 ADMIN_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
