@@ -44,3 +44,13 @@ async def test_a_valid_refresh_token_is_no_deadline(client, tenant: Tenant, fake
     report = await check_expiry(runtime, now=datetime.now(UTC) + timedelta(hours=2))
     assert (report.warned, report.expired) == (0, 0)
     assert (await Integration.get(id=integration.id)).status is IntegrationStatus.ACTIVE
+
+
+async def test_the_scheduler_runs_the_expiry_check(client, tenant: Tenant, fake_linkedin, runtime):
+    from scheduler.loop import Scheduler
+
+    fake_linkedin.grant_refresh_tokens = False
+    integration = await connect_linkedin(client, tenant, fake_linkedin)
+    await Integration.filter(id=integration.id).update(token_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    await Scheduler(runtime).run_once()  # a fresh scheduler sweeps on its first pass
+    assert (await Integration.get(id=integration.id)).status is IntegrationStatus.REFRESH_NEEDED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,16 @@ from tests.conftest import make_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
+
+
+def free_pair() -> int:
+    """A port whose next port is free too: the sandbox serves one fake per port from there."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port + 1)) != 0:
+                return port
+    raise AssertionError("no two free ports in a row")
 
 
 async def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
@@ -32,7 +43,7 @@ async def wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
 
 async def test_click_through_the_sandbox(base_env, app):
     tenant = await make_tenant("sandboxers")
-    fake_port, gateway_port = free_port(), free_port()
+    fake_port, gateway_port = free_pair(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update({k: v for k, v in base_env.items() if not k.startswith(("GATEWAY_TWITTER", "GATEWAY_LINKEDIN"))})
     env["GATEWAY_PUBLIC_URL"] = f"http://127.0.0.1:{gateway_port}"
@@ -51,6 +62,7 @@ async def test_click_through_the_sandbox(base_env, app):
     ]
     try:
         await wait_until_up(f"http://127.0.0.1:{fake_port}/", processes[0])
+        await wait_until_up(f"http://127.0.0.1:{fake_port + 1}/", processes[0])
         await wait_until_up(f"http://127.0.0.1:{gateway_port}/healthz", processes[1])
         async with httpx.AsyncClient(follow_redirects=True, timeout=20) as browser:
             start = await browser.get(f"http://127.0.0.1:{gateway_port}/api/auth/twitter", headers=tenant.headers)
