@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import Quart
 
-from gateway.api import connect, errors, health, integrations, pages, platforms, posts
+from gateway.api import connect, errors, events, health, integrations, pages, platforms, posts
 from gateway.plugins import PluginHost
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, plugins: PluginHost | None = None) -> Quar
         integrations.blueprint,
         connect.api_blueprint,
         connect.callback_blueprint,
+        events.blueprint,
         posts.blueprint,
     ):
         app.register_blueprint(blueprint)

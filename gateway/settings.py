@@ -95,6 +95,8 @@ class Settings:
     max_lateness: int | None = None
     scheduler_batch: int = 500
     expiry_warning_days: int = 7
+    sse_keepalive: float = 15.0  # seconds between SSE keepalive comments
+    sse_client_buffer: int = 1000  # events queued for one SSE client before it is cut off
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -120,6 +122,8 @@ class Settings:
             max_lateness=reader.optional_int("MAX_LATENESS", minimum=1),
             scheduler_batch=reader.integer("SCHEDULER_BATCH", cls.scheduler_batch, minimum=1, maximum=10_000),
             expiry_warning_days=reader.integer("EXPIRY_WARNING_DAYS", cls.expiry_warning_days, minimum=0),
+            sse_keepalive=reader.integer("SSE_KEEPALIVE", int(cls.sse_keepalive), minimum=1, maximum=300),
+            sse_client_buffer=reader.integer("SSE_CLIENT_BUFFER", cls.sse_client_buffer, minimum=10),
             sections=_sections(env, reader.consumed),
         )
         return settings
