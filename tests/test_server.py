@@ -12,7 +12,7 @@ from gateway.testing import free_port
 async def stubborn_app(scope, receive, send):
     """Streams forever and ignores the server's shutdown: the worst client-facing handler."""
     if scope["type"] == "lifespan":
-        while (message := await receive())["type"] != "lifespan.shutdown":
+        while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
