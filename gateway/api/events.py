@@ -22,7 +22,8 @@ from gateway.models import Event, Post, PublishAttempt
 from gateway.runtime import redis_client
 from gateway.serializers import attempt_json, post_json
 from gateway.settings import Settings
-from gateway.streaming import PREAMBLE, Filters, Hub, StreamsClosed, history
+from gateway.sse import PREAMBLE, Filters
+from gateway.streaming import Hub, StreamsClosed, history
 
 HUB = "gateway.events.hub"
 MAX_FILTER_VALUES = 100

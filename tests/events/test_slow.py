@@ -8,7 +8,8 @@ import socket
 
 import httpx
 
-from gateway.streaming import END_OVERFLOW, Filters, Hub
+from gateway.sse import END_OVERFLOW, Filters
+from gateway.streaming import Hub
 from tests.conftest import Tenant, make_tenant
 from tests.events.serving import http_stream, served_gateway
 from tests.events.sse import SSEReader, emit
