@@ -46,9 +46,11 @@ class GatewayConfig(Config):
 def hypercorn_config(host: str, port: int, *, access_log: bool = True) -> Config:
     config = GatewayConfig()
     config.bind = [f"{host}:{port}"]
-    config.accesslog = "-" if access_log else None
+    # Hypercorn's loggers go through the gateway's own logging setup, once (a "-" here
+    # would add a second handler and print every line twice)
+    config.accesslog = logging.getLogger("hypercorn.access") if access_log else None
     config.access_log_format = ACCESS_LOG_FORMAT
-    config.errorlog = "-"
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5
     return config
 
