@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import Quart
 
-from gateway.api import connect, errors, events, health, integrations, pages, platforms, posts
+from gateway.api import connect, errors, events, health, integrations, openapi, pages, platforms, posts
 from gateway.plugins import PluginHost
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -46,6 +46,7 @@ def create_app(settings: Settings, *, plugins: PluginHost | None = None) -> Quar
     errors.register_error_handlers(app)
     for blueprint in (
         health.blueprint,
+        openapi.blueprint,
         pages.blueprint,
         platforms.blueprint,
         integrations.blueprint,
