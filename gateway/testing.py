@@ -34,14 +34,15 @@ async def serve_asgi(app: Any, *, port: int | None = None) -> AsyncIterator[str]
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     try:
-        await _wait_for_port(port, task)
+        await wait_for_port(port, task)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop.set()
         await task
 
 
-async def _wait_for_port(port: int, task: asyncio.Task[Any]) -> None:
+async def wait_for_port(port: int, task: asyncio.Task[Any]) -> None:
+    """Wait until something listens on ``port``; raise why ``task`` (the server) ended if it did."""
     for _ in range(500):
         if task.done():
             task.result()  # raises the reason it could not start

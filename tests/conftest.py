@@ -110,28 +110,25 @@ def base_env(database_url: str, namespace: str, fake_servers: dict[str, tuple[Ap
     return env
 
 
-@pytest.fixture
-def fake_x(fake_servers: dict[str, tuple[AppSlot, str]]) -> Iterator[FakeX]:
-    """A fresh fake X behind the session's X server; ``.url`` is its base URL."""
-    slot, url = fake_servers["twitter"]
-    fake = create_fake_x()
-    fake.url = url  # type: ignore[attr-defined]
+def _in_slot(fake_servers: dict[str, tuple[AppSlot, str]], platform: str, fake: Any) -> Iterator[Any]:
+    slot, url = fake_servers[platform]
+    fake.url = url
     slot.app = fake.app
     yield fake
     fake.faults.clear()
     slot.app = None
+
+
+@pytest.fixture
+def fake_x(fake_servers: dict[str, tuple[AppSlot, str]]) -> Iterator[FakeX]:
+    """A fresh fake X behind the session's X server; ``.url`` is its base URL."""
+    yield from _in_slot(fake_servers, "twitter", create_fake_x())
 
 
 @pytest.fixture
 def fake_linkedin(fake_servers: dict[str, tuple[AppSlot, str]]) -> Iterator[FakeLinkedIn]:
     """A fresh fake LinkedIn behind the session's LinkedIn server; ``.url`` is its base URL."""
-    slot, url = fake_servers["linkedin"]
-    fake = create_fake_linkedin()
-    fake.url = url  # type: ignore[attr-defined]
-    slot.app = fake.app
-    yield fake
-    fake.faults.clear()
-    slot.app = None
+    yield from _in_slot(fake_servers, "linkedin", create_fake_linkedin())
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from hypercorn.asyncio import serve
 from gateway.app import create_app
 from gateway.server import hypercorn_config
 from gateway.settings import Settings
-from gateway.testing import free_port
+from gateway.testing import free_port, wait_for_port
 from tests.events.sse import SSEReader
 
 
@@ -39,26 +39,11 @@ async def served_gateway(settings: Settings) -> AsyncIterator[Served]:
     task: asyncio.Task[None] = asyncio.create_task(serve(app, config, shutdown_trigger=shutdown.wait))  # type: ignore[arg-type]
     served = Served(app, f"http://127.0.0.1:{port}", shutdown, task, float(config.graceful_timeout))
     try:
-        await _listening(port, task)
+        await wait_for_port(port, task)
         yield served
     finally:
         shutdown.set()
         await asyncio.wait_for(task, served.grace + 5)
-
-
-async def _listening(port: int, task: asyncio.Task[None]) -> None:
-    async with asyncio.timeout(15):
-        while True:
-            if task.done():
-                task.result()
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.02)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return
 
 
 @asynccontextmanager
