@@ -154,9 +154,8 @@ class EventBus:
         """Append committed events to their streams (best effort).
 
         Each event goes to its workspace's stream and to the global stream
-        that the gateways' readers follow, and its id is published on
-        ``{namespace}:events``. A lost announcement delays live delivery (the
-        readers find the row in the table), it never loses the event.
+        that the gateways' readers follow. A lost announcement delays live
+        delivery (the readers find the row in the table), it never loses the event.
         """
         if not events:
             return
@@ -183,7 +182,6 @@ class EventBus:
                         maxlen=self.maxlen,
                         approximate=True,
                     )
-                    pipe.publish(f"{self.namespace}:events", str(event.id))
                 await pipe.execute()
         except RedisError as exc:
             log.warning("event %s stored but not streamed (Redis: %s); readers replay it from the table",
