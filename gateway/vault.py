@@ -7,9 +7,7 @@ covered by both as soon as it is added here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from tortoise.models import Model
@@ -71,7 +69,3 @@ class Vault:
                 last = rows[-1][0]
         return rotated
 
-
-def dumps_secret_free(value: Any) -> str:
-    """JSON for logs and events: datetimes as ISO strings."""
-    return json.dumps(value, default=lambda o: o.isoformat() if isinstance(o, datetime) else str(o))

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.models import Source
-from gateway.posting.errors import FieldProblem, ValidationFailed
+from gateway.posting.errors import FieldProblem
 from gateway.posting.times import When, parse_when
 
 MAX_TARGETS = 50
@@ -184,14 +184,6 @@ def read_create(body: Mapping[str, Any], *, now: datetime | None = None) -> Pars
     problems += found
     request = CreateRequest(Content(text or "", thread, options), tuple(targets), when, source, tuple(targets.values()))
     return Parsed(request, problems)
-
-
-def parse_create(body: Mapping[str, Any], *, now: datetime | None = None) -> CreateRequest:
-    """Read a create request; raises :class:`ValidationFailed` with every problem of its shape."""
-    parsed = read_create(body, now=now)
-    if parsed.problems:
-        raise ValidationFailed(parsed.problems)
-    return parsed.request
 
 
 def read_edit(body: Mapping[str, Any], *, now: datetime | None = None) -> tuple[EditRequest, list[FieldProblem]]:
