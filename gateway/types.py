@@ -38,8 +38,6 @@ class PlatformInfo:
     supports_threads: bool
     max_thread_parts: int = 1
     settings: tuple[SettingSpec, ...] = ()
-    can_reconcile: bool = False
-    can_delete: bool = False
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,4 @@ async def test_platforms_lists_configuration_state(client, tenant: Tenant):
     assert names["twitter"]["configured"] is True  # the session points it at the fake X
     assert names["twitter"]["missingSettings"] == []
     assert names["twitter"]["maxLength"] == 280 and names["linkedin"]["maxLength"] == 3000
+    assert names["twitter"]["canReconcile"] and names["linkedin"]["canDelete"]

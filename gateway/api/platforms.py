@@ -27,6 +27,8 @@ async def list_platforms() -> dict[str, Any]:
             "maxLength": info.max_length,
             "supportsThreads": info.supports_threads,
             "maxThreadParts": info.max_thread_parts,
+            "canReconcile": host.implements("gateway_reconcile", name),
+            "canDelete": host.implements("gateway_delete_post", name),
             "configured": status.configured,
             "missingSettings": list(status.missing),
         })

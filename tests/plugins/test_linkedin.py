@@ -132,7 +132,8 @@ async def test_platform_info(env: Env) -> None:
     info = env.host.info("linkedin")
     assert (info.title, info.auth_kind, info.max_length) == ("LinkedIn", "oauth2", 3000)
     assert info.supports_threads and info.max_thread_parts == 10
-    assert info.can_reconcile and info.can_delete
+    assert env.host.implements("gateway_reconcile", "linkedin")
+    assert env.host.implements("gateway_delete_post", "linkedin")
     settings = {spec.name: spec for spec in info.settings}
     assert settings["client_secret"].secret and settings["client_id"].required
     assert settings["api_url"].default == "https://api.linkedin.com"

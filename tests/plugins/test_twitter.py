@@ -183,7 +183,7 @@ async def test_platform_info_and_defaults(env: Env) -> None:
     info = env.host.info("twitter")
     assert (info.title, info.auth_kind, info.max_length) == ("X (Twitter)", "oauth1", 280)
     assert info.supports_threads and info.max_thread_parts == 25
-    assert info.can_reconcile and info.can_delete
+    assert env.host.implements("gateway_reconcile", "twitter") and env.host.implements("gateway_delete_post", "twitter")
     secrets = {s.name for s in info.settings if s.secret}
     assert secrets == {"consumer_key", "consumer_secret"}
     assert env.host.status("twitter").configured

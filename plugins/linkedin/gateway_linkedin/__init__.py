@@ -63,8 +63,6 @@ INFO = PlatformInfo(
             default="false",
         ),
     ),
-    can_reconcile=True,
-    can_delete=True,
 )
 
 

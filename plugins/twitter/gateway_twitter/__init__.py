@@ -51,8 +51,6 @@ INFO = PlatformInfo(
         SettingSpec("auth_url", "Base URL where /oauth/authorize lives", required=False, default=DEFAULT_API_URL),
         SettingSpec("timeout", "Seconds to wait for each X request", required=False, default=str(int(DEFAULT_TIMEOUT))),
     ),
-    can_reconcile=True,
-    can_delete=True,
 )
 
 
