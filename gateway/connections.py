@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.errors import AuthorizationFailed
 from gateway.models import Integration, IntegrationStatus, OAuthState, Post, PostStatus, Source
+from gateway.posting.transitions import move
 from gateway.runtime import Runtime
-from gateway.serializers import integration_json, post_event_payload
+from gateway.serializers import integration_json
 from gateway.types import AuthResult, AuthStart, Credentials
 
 log = logging.getLogger(__name__)
@@ -167,15 +168,12 @@ async def disconnect(rt: Runtime, integration: Integration, *, reason: str) -> i
         posts = await Post.filter(integration_id=integration.id, status=PostStatus.SCHEDULED).using_db(
             tx.conn
         ).select_for_update()
+        reason_text = f"Cancelled: the {integration.platform} account @{integration.handle} was disconnected."
         for post in posts:
-            post.status = PostStatus.CANCELLED
-            post.error_code = "integration_disconnected"
-            post.error_message = (
-                f"Cancelled: the {integration.platform} account @{integration.handle} was disconnected."
-            )
-            await post.save(using_db=tx.conn, update_fields=["status", "error_code", "error_message", "updated_at"])
-            await tx.emit(post.workspace_id, "post.cancelled", post_id=post.id,
-                          integration_id=integration.id, payload=post_event_payload(post))
+            await move(tx, post, expect=PostStatus.SCHEDULED, to=PostStatus.CANCELLED, event="post.cancelled",
+                       error_code="integration_disconnected", error_message=reason_text)
         await tx.emit(integration.workspace_id, "integration.disconnected", integration_id=integration.id,
                       payload={"reason": reason, "cancelledPosts": len(posts)})
+    if posts:
+        await rt.wake_scheduler()
     return len(posts)
